@@ -1,0 +1,95 @@
+"""Checked claims: every sentence of the prose that states a number (introduced in 00).
+
+A claim prints one line when it holds and raises :class:`ClaimError` when it
+does not, naming the measured values. Numbers are printed with 3 significant
+digits so that stored outputs do not change with the last bits of a float.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+class ClaimError(AssertionError):
+    """A claim of the prose that the measurement contradicts."""
+
+
+def format_value(value: Any) -> str:
+    """Format a measured value compactly with 3 significant digits."""
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.3g}"
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return format_value(value.item())
+        return np.array2string(value, precision=3, separator=", ", max_line_width=10_000)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(item) for item in value) + "]"
+    return str(value)
+
+
+def _describe(measured: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={format_value(value)}" for name, value in measured.items())
+
+
+def claim(statement: str, holds: bool, **measured: Any) -> None:
+    """Check a claim: print ``OK: statement (measured)`` or raise ``ClaimError``.
+
+    ``holds`` is the result of the comparison that proves the statement;
+    ``measured`` names the values it was computed from, which both the
+    confirmation and the error show.
+    """
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError(f"statement must be a non-empty string, got {statement!r}")
+    if not isinstance(holds, (bool, np.bool_)):
+        raise TypeError(
+            f"holds must be a bool (the result of a comparison), got {type(holds).__name__}; "
+            "compare the measured value against its threshold first"
+        )
+    details = f" ({_describe(measured)})" if measured else ""
+    if not holds:
+        raise ClaimError(f"claim failed: {statement}{details}")
+    print(f"OK: {statement}{details}")
+
+
+def claim_close(statement: str, actual: Any, expected: Any, *, atol: float) -> None:
+    """Check that ``actual`` equals ``expected`` elementwise within ``atol``.
+
+    Prints or raises with the maximum absolute difference, which is also the
+    number to quote in the prose.
+    """
+    if not (isinstance(atol, (int, float)) and atol >= 0 and math.isfinite(atol)):
+        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+    actual_array = _as_float_array(actual)
+    expected_array = _as_float_array(expected)
+    if actual_array.shape != expected_array.shape:
+        raise ClaimError(
+            f"claim failed: {statement} (shapes differ: {actual_array.shape} vs {expected_array.shape})"
+        )
+    if actual_array.size == 0:
+        raise ValueError(f"claim_close needs non-empty arrays for {statement!r}")
+    difference = np.abs(actual_array - expected_array)
+    max_abs_difference = float(np.max(difference)) if np.all(np.isfinite(difference)) else math.inf
+    claim(statement, max_abs_difference <= atol, max_abs_diff=max_abs_difference, atol=atol)
+
+
+def claim_between(statement: str, value: float, low: float, high: float) -> None:
+    """Check that ``low <= value <= high`` (for "about" statements)."""
+    if low > high:
+        raise ValueError(f"low must not exceed high, got low={low!r}, high={high!r}")
+    value = float(value)
+    claim(statement, bool(low <= value <= high), value=value, low=low, high=high)
+
+
+def _as_float_array(value: Any) -> np.ndarray:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
