@@ -20,15 +20,31 @@ def group_name(parameter_name: str, group: Grouping) -> str:
 
     ``group=None`` keeps each parameter on its own; an int ``k`` keeps the
     first ``k`` dot-separated parts of the name (``"layers.3.ffn.output.weight"``
-    with ``k=2`` is ``"layers.3"``); a callable maps the name itself.
+    with ``k=2`` is ``"layers.3"``); a callable maps the name itself and must
+    return a string.
     """
     if group is None:
         return parameter_name
     if callable(group):
-        return group(parameter_name)
+        key = group(parameter_name)
+        if not isinstance(key, str):
+            raise TypeError(
+                f"group({parameter_name!r}) returned {key!r} of type {type(key).__name__}; "
+                "the callable must return a group name as a string"
+            )
+        return key
     if isinstance(group, bool) or not isinstance(group, int) or group < 1:
         raise ValueError(f"group must be None, a positive int or a callable, got {group!r}")
     return ".".join(parameter_name.split(".")[:group])
+
+
+def squared_norm(grad: torch.Tensor) -> torch.Tensor:
+    """Return the squared L2 norm of a dense or sparse gradient as a float64 CPU scalar."""
+    if grad.is_sparse:
+        # An uncoalesced sparse gradient can hold one index several times, and
+        # those entries must be summed before they are squared.
+        grad = grad.coalesce().values()
+    return torch.linalg.vector_norm(grad.detach(), dtype=torch.float64).pow(2).cpu()
 
 
 def grad_norms(module: nn.Module, group: Grouping = None) -> dict[str, float]:
@@ -39,7 +55,7 @@ def grad_norms(module: nn.Module, group: Grouping = None) -> dict[str, float]:
     that received no gradient (unused in the forward pass) counts as zero.
 
     Raises ``RuntimeError`` when no trainable parameter has a gradient: the
-    call came before ``backward()`` or after ``zero_grad()`` cleared them.
+    call came before ``backward()`` or after ``zero_grad()`` set them to None.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
@@ -56,6 +72,6 @@ def grad_norms(module: nn.Module, group: Grouping = None) -> dict[str, float]:
         key = group_name(name, group)
         total = squared.get(key, torch.zeros((), dtype=torch.float64))
         if parameter.grad is not None:
-            total = total + parameter.grad.detach().double().pow(2).sum().cpu()
+            total = total + squared_norm(parameter.grad)
         squared[key] = total
     return {key: float(value.sqrt()) for key, value in squared.items()}
