@@ -30,7 +30,9 @@ def format_value(value: Any) -> str:
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return format_value(value.item())
-        return np.array2string(value, precision=3, separator=", ", max_line_width=10_000)
+        return np.array2string(
+            value, separator=", ", max_line_width=10_000, formatter={"float_kind": lambda item: f"{item:.3g}"}
+        )
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(format_value(item) for item in value) + "]"
     return str(value)
