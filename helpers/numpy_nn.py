@@ -210,26 +210,33 @@ class Sequential(Layer):
 
 
 class Residual(Layer):
-    """``Y = X + block(X)``: the block's output is added to a shortcut that copies ``X``.
+    """``Y = X + scale * block(X)``: the block's output is added to a shortcut that copies ``X``.
 
-    Backward adds the two paths: ``dX = dY + block.backward(dY)``, so the
-    shortcut passes ``dY`` through unchanged whatever the block does.
+    Backward adds the two paths, ``dX = dY + block.backward(scale * dY)``, so
+    the shortcut passes ``dY`` through unchanged whatever the block does.
+    ``scale`` is 1 in the textbook block; ``mlp`` uses a smaller one for deep
+    stacks (see there).
     """
 
-    def __init__(self, block: Layer) -> None:
+    def __init__(self, block: Layer, scale: float = 1.0) -> None:
         if not isinstance(block, Layer):
             raise TypeError(f"block must be a helpers.numpy_nn.Layer, got {type(block).__name__}")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+            raise ValueError(f"scale must be a finite number, got {scale!r}")
         self.block = block
+        self.scale = float(scale)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         shortcut = X
-        Y = shortcut + self.block.forward(X)
-        if Y.shape != np.shape(X):
-            raise ValueError(f"the block maps shape {np.shape(X)} to {Y.shape}; a residual block must keep the shape")
-        return Y
+        branch = self.block.forward(X)
+        if branch.shape != np.shape(X):
+            raise ValueError(
+                f"the block maps shape {np.shape(X)} to {branch.shape}; a residual block must keep the shape"
+            )
+        return shortcut + self.scale * branch
 
     def backward(self, dY: np.ndarray) -> np.ndarray:
-        return dY + self.block.backward(dY)  # identity path + block path
+        return dY + self.block.backward(self.scale * dY)  # identity path + branch path
 
     def params(self) -> dict[str, np.ndarray]:
         return {f"block.{name}": p for name, p in self.block.params().items()}
@@ -347,17 +354,20 @@ def mlp(
 ) -> Sequential:
     """Build an MLP with ``depth`` Linear layers, plain or residual.
 
-    The layers are ``Linear(in, width)``, then ``depth - 2`` hidden blocks
-    ``[activation, Linear(width, width)]``, then ``activation`` and
-    ``Linear(width, num_classes)``. With ``residual=True`` each hidden block
-    is wrapped in ``Residual``; taking the shortcuts away gives exactly the
-    plain network.
+    The layers are ``Linear(in_features, width)``, then ``depth - 2`` hidden
+    blocks ``Sequential([activation, Linear(width, width)])``, then
+    ``Sequential([activation, Linear(width, num_classes)])``. With
+    ``residual=True`` each hidden block is wrapped in
+    ``Residual(block, scale=branch_scale)``. Take the shortcuts away and you
+    get exactly the plain network: the layers and the random draws are the same.
 
-    A residual block's weights are multiplied by ``branch_scale``, by default
-    ``1 / sqrt(depth - 2)``: each unscaled block would double the signal's
-    squared norm, so ``depth - 2`` blocks would multiply it by ``2 ** (depth - 2)``,
-    while with the scale the growth stays below a factor of ``e``
-    (Hanin and Rolnick 2018, arXiv:1803.01719). Plain blocks are not scaled.
+    ``branch_scale`` defaults to ``1 / sqrt(depth - 2)``. With He init an
+    unscaled block doubles the expected squared norm of the signal, forward
+    and backward, so ``depth - 2`` blocks would multiply it by
+    ``2 ** (depth - 2)``. With the scale, the factor is
+    ``(1 + 1 / (depth - 2)) ** (depth - 2)``, which stays below ``e``
+    (Hanin and Rolnick 2018, arXiv:1803.01719; Marion et al. 2022,
+    arXiv:2206.06929).
     """
     _check_positive_int("in_features", in_features)
     _check_positive_int("width", width)
@@ -371,13 +381,11 @@ def mlp(
     rng = _as_generator(rng)
     num_blocks = depth - 2
     if branch_scale is None:
-        branch_scale = 1.0 / math.sqrt(num_blocks) if residual and num_blocks else 1.0
+        branch_scale = 1.0 / math.sqrt(max(num_blocks, 1))
+
     layers: list[Layer] = [Linear(in_features, width, init=init, rng=rng)]
     for _ in range(num_blocks):
-        linear = Linear(width, width, init=init, rng=rng)
-        if residual:
-            linear.W *= branch_scale
-        block = Sequential([_activation(activation), linear])
-        layers.append(Residual(block) if residual else block)
-    layers += [_activation(activation), Linear(width, num_classes, init=init, rng=rng)]
+        block = Sequential([_activation(activation), Linear(width, width, init=init, rng=rng)])
+        layers.append(Residual(block, scale=branch_scale) if residual else block)
+    layers.append(Sequential([_activation(activation), Linear(width, num_classes, init=init, rng=rng)]))
     return Sequential(layers)
