@@ -183,3 +183,17 @@ def test_notebook_passes_from_notebooks_folder():
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "passed" in result.stdout
+
+
+def execute_copy(path: Path) -> nbformat.NotebookNode:
+    notebook = read(path)
+    NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return notebook
+
+
+def test_two_runs_give_identical_checked_outputs():
+    """Seeds make checked outputs repeat exactly; the stored run is a third witness."""
+    path = ROOT / "notebooks" / "00_start_here.ipynb"
+    first, second = execute_copy(path), execute_copy(path)
+    assert checked_outputs(first) == checked_outputs(second)
+    assert checked_outputs(first) == checked_outputs(read(path))
