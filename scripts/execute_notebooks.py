@@ -28,7 +28,7 @@ def execute(path: Path, timeout: int) -> float:
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=False,
+        store_widget_state=True,  # nbclient 0.11 raises KeyError on Output widgets when False
     )
     start = time.perf_counter()
     client.execute()
