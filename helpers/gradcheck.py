@@ -126,6 +126,10 @@ def check_gradient(
     The check passes when the maximum elementwise relative error is at most
     ``tolerance``. Both gradients are compared in float64, so a float32
     analytic gradient shows its own rounding (a relative error near 1e-7).
+
+    NOTE: the relative error has no absolute floor. An entry whose true
+    gradient is nonzero but below the differences' rounding noise (about
+    1e-16 |f| / eps) fails the check even when the analytic value is right.
     """
     _check_positive("tolerance", tolerance)
     analytic = _as_float64("analytic_gradient", analytic_gradient)
