@@ -268,19 +268,25 @@ def format_section(table: str, machine: str, repeats: int) -> str:
 
 Every notebook must run at CPU scale within {NOTEBOOK_WALL_BUDGET_S:.0f} s of wall time on an idle
 2-core machine, the whole series within {SERIES_WALL_BUDGET_S:.0f} s, and each kernel within
-{KERNEL_MEMORY_BUDGET_MB:.0f} MB of peak memory (Binder gives about 2 GB).
+{KERNEL_MEMORY_BUDGET_MB:.0f} MB (1.5 GB) of peak memory.
 
-`{COMMAND}` (which runs `{SCRIPT_COMMAND}`) executes each notebook in a fresh kernel started in
-`notebooks/`, with `RESIDUAL_SCALE=cpu RESIDUAL_DEVICE=cpu HF_HUB_OFFLINE=1`, without writing it
-back. Wall time runs from the kernel's start to the end of the last cell. Kernel CPU time is user
-plus system time of the kernel process and its finished child processes. Peak memory is the larger of the kernel process's
-high-water resident set size (`ru_maxrss`) and the largest summed resident set size of the kernel
-and its child processes, sampled every {SAMPLE_INTERVAL_S} s. Wall times depend on what else the
-machine runs, and the load average below shows how busy it was.
+`{COMMAND}` runs `{SCRIPT_COMMAND}`. It executes each notebook
+in a fresh kernel started in `notebooks/`, with `RESIDUAL_SCALE=cpu RESIDUAL_DEVICE=cpu
+HF_HUB_OFFLINE=1`, and does not write the notebook back.
+
+- Wall time runs from the kernel's start to the end of the last cell.
+- Kernel CPU time is the user plus system time of the kernel process and its finished child
+  processes.
+- Peak memory is the larger of the kernel process's high-water resident set size (`ru_maxrss`)
+  and the largest summed resident set size of the kernel and its child processes, sampled every
+  {SAMPLE_INTERVAL_S} s.
+
+Wall times depend on what else the machine runs, and the load average below shows how busy it
+was.
 
 {table}
 
-- Runs per notebook: {repeats}; times are medians, memory is the largest of the runs.
+- Runs per notebook: {repeats}. Times are medians, and memory is the largest of the runs.
 - Machine: {machine}
 - Date: {date}
 - Command: `{COMMAND}`
