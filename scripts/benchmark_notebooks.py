@@ -19,8 +19,7 @@ every cell, and never writes the notebook back. For each notebook it records:
   cell that runs after the notebook and is not part of it. The second bound is
   the largest sum of RSS over the kernel and its live child processes, sampled
   with psutil every 0.1 s, so that memory held by child processes counts too.
-  Without child processes, which is the case for these notebooks on a CPU,
-  the result is the exact peak.
+  When the kernel starts no child process, the result is the exact peak.
 
 The budgets are those of an idle 2-core machine: 60 s of wall time per
 notebook, 240 s for the series, 1500 MB (1.5 GB, 10^6 bytes per MB) of peak
@@ -250,10 +249,11 @@ def cpu_model() -> str:
 
 def describe_machine(load_before: float) -> str:
     """Return one Markdown line naming the machine, the versions and the load before the run."""
-    physical = psutil.cpu_count(logical=False)
+    physical = psutil.cpu_count(logical=False)  # None where the platform does not report it
+    cores = f"{os.cpu_count()} logical cores" + (f" ({physical} physical)" if physical else "")
     memory_gb = psutil.virtual_memory().total / 1e9
     return (
-        f"{os.cpu_count()} logical cores ({physical} physical), {cpu_model()}, {memory_gb:.0f} GB of memory; "
+        f"{cores}, {cpu_model()}, {memory_gb:.0f} GB of memory; "
         f"Python {platform.python_version()}, torch {importlib.metadata.version('torch')}, "
         f"{platform.system()} {platform.release()}. "
         f"Load average over the minute before the run: {load_before:.2f}."
