@@ -161,7 +161,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     usual formula is used, for ``z < 0`` the equal ``exp(z) / (1 + exp(z))``.
     """
     z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))  # in (0, 1], never overflows
+    e = np.exp(-np.abs(z))  # in [0, 1], so it cannot overflow; underflow to 0 raises no warning
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
