@@ -110,6 +110,8 @@ def error_outputs(page) -> list[str]:
 
 def run_all_cells(page, code_cells: int) -> None:
     """Run every cell from the Run menu and wait until each code cell has run or the run stops."""
+    # The status bar names the kernel and reads Idle only once the notebook's session has a kernel.
+    # A Run All before that opens the kernel chooser or is dropped.
     wait_for_idle_kernel(page, PAGE_LOAD_TIMEOUT_MS)
     # Click into the notebook as a user does. The prompt area contains no link to follow by mistake.
     page.locator(".jp-Notebook .jp-Cell .jp-InputPrompt").first.click()
