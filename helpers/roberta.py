@@ -106,7 +106,7 @@ class RobertaConfig:
 
     @property
     def max_tokens(self) -> int:
-        """The longest input: position ids start at pad_token_id + 1, so 512 for roberta-base."""
+        """Maximum tokens per input: position ids start at pad_token_id + 1, so 512 for roberta-base."""
         return self.max_position_embeddings - self.pad_token_id - 1
 
     def to_transformers(self, **kwargs: Any):
@@ -151,9 +151,9 @@ def _check_int(name: str, value: Any, minimum: int) -> None:
 
 @dataclass
 class RobertaOutput:
-    """What :class:`RobertaModel` returns.
+    """Output of :class:`RobertaModel`.
 
-    ``hidden_states`` (on request) holds the embeddings' output then each
+    ``hidden_states`` (on request) contains the embeddings' output then each
     layer's output, ``num_hidden_layers + 1`` tensors; for Pre-LN the last one
     is after the final LayerNorm, so it equals ``last_hidden_state``.
     """
@@ -164,7 +164,7 @@ class RobertaOutput:
 
 @dataclass
 class MaskedLMOutput:
-    """What :class:`RobertaForMaskedLM` returns; ``loss`` only when labels are given."""
+    """Output of :class:`RobertaForMaskedLM`; ``loss`` is None unless labels are given."""
 
     logits: torch.Tensor  # (batch, seq, vocab)
     loss: torch.Tensor | None = None
@@ -179,7 +179,7 @@ def position_ids_from_input_ids(input_ids: torch.Tensor, pad_token_id: int) -> t
     """Number the real tokens pad_token_id + 1, pad_token_id + 2, ...; padding keeps pad_token_id.
 
     Counting only real tokens gives a left-padded sequence the same positions
-    as the unpadded one (fairseq's ``make_positions``, which transformers copies).
+    as the unpadded one, as transformers' port of fairseq's ``make_positions`` does.
     """
     is_token = input_ids.ne(pad_token_id).int()
     return torch.cumsum(is_token, dim=1) * is_token + pad_token_id
@@ -216,7 +216,11 @@ class RobertaEmbeddings(nn.Module):
 
 
 class RobertaModel(nn.Module):
-    """The RoBERTa encoder: embeddings, then ``num_hidden_layers`` encoder layers."""
+    """The RoBERTa encoder: embeddings, then ``num_hidden_layers`` encoder layers.
+
+    The Pre-LN variant keeps the embeddings' LayerNorm and ends with the
+    encoder's ``final_norm``, so its output is normalised like Post-LN's.
+    """
 
     def __init__(self, config: RobertaConfig | None = None) -> None:
         super().__init__()
@@ -261,8 +265,8 @@ class RobertaLMHead(nn.Module):
     """Masked-LM head: Linear, exact GELU, LayerNorm, then the decoder to vocabulary logits.
 
     :class:`RobertaForMaskedLM` makes ``decoder.weight`` the word-embedding
-    matrix itself; ``decoder.bias`` is the head's only output bias. The GELU is
-    exact whatever ``hidden_act`` says, as in fairseq and transformers.
+    matrix itself, and ``decoder.bias`` is the head's only output bias. The
+    GELU is exact whatever ``hidden_act`` is, as in transformers' RobertaLMHead.
     """
 
     def __init__(self, config: RobertaConfig) -> None:
@@ -319,10 +323,10 @@ class RobertaForMaskedLM(nn.Module):
 
 
 def check_input_ids(input_ids: torch.Tensor, config: RobertaConfig) -> None:
-    """Raise a clear error for token ids the model cannot embed.
+    """Raise ValueError for input_ids of the wrong type or shape, too long, or outside the vocabulary.
 
-    The value range is checked only for tensors on the CPU: on a GPU the check
-    would wait for the device at every step.
+    The vocabulary range is checked only for tensors on the CPU, because on a
+    GPU the check would wait for the device at every step.
     """
     if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2 or input_ids.dtype != torch.long:
         shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids).__name__
@@ -345,7 +349,11 @@ def check_input_ids(input_ids: torch.Tensor, config: RobertaConfig) -> None:
 
 
 def check_token_type_ids(token_type_ids: torch.Tensor, input_ids: torch.Tensor, config: RobertaConfig) -> None:
-    """Raise a clear error for token types the model has no embedding row for."""
+    """Raise ValueError for token_type_ids of the wrong shape or without an embedding row.
+
+    Unlike the input_ids check, this one also runs on a GPU (and waits for it),
+    because RoBERTa callers rarely pass token types.
+    """
     if token_type_ids.shape != input_ids.shape:
         raise ValueError(
             f"token_type_ids has shape {tuple(token_type_ids.shape)}, expected {tuple(input_ids.shape)} "
@@ -369,10 +377,10 @@ def init_weights(model: nn.Module, scheme: str = "roberta") -> nn.Module:
 
     - ``"roberta"``: RoBERTa's and BERT's scheme, N(0, initializer_range) for
       every Linear and Embedding weight, zero biases, LayerNorm at (1, 0).
-    - ``"small"``: PyTorch's default Linear and LayerNorm init, embeddings
-      N(0, 0.1). It trains narrow models (hidden size of a few dozen) in a few
-      hundred steps; with N(0, 0.02), the tied decoder's logits start so small
-      that such models stay near the unigram loss for longer.
+    - ``"small"``: PyTorch's default Linear and LayerNorm init, and every
+      embedding N(0, 0.1). The tied decoder's initial logits are then about 5
+      times larger than with N(0, 0.02) (the ratio of the stds), which helps
+      narrow models (hidden size of a few dozen) leave the unigram loss sooner.
 
     Both schemes zero the padding rows of the word and position embeddings.
     """
@@ -529,7 +537,9 @@ def from_transformers(model: nn.Module, **switches: Any) -> RobertaModel | Rober
     return copy.to(device=parameter.device, dtype=parameter.dtype).train(model.training)
 
 
-def from_pretrained(directory: str | Path, masked_lm: bool = True, **switches: Any) -> nn.Module:
+def from_pretrained(
+    directory: str | Path, masked_lm: bool = True, **switches: Any
+) -> RobertaModel | RobertaForMaskedLM:
     """Load a local ``save_pretrained`` directory of transformers' RoBERTa; nothing is downloaded.
 
     ``masked_lm=True`` returns :class:`RobertaForMaskedLM` and needs the
@@ -579,7 +589,9 @@ def save_checkpoint(model: RobertaModel | RobertaForMaskedLM, path: str | Path) 
     return path
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
+def load_checkpoint(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> RobertaModel | RobertaForMaskedLM:
     """Rebuild the model that :func:`save_checkpoint` wrote to ``path``, on ``map_location``."""
     path = Path(path)
     if not path.is_file():
