@@ -413,6 +413,23 @@ def test_pooler_keys_are_ignored():
     assert isinstance(roberta.from_transformers(source), RobertaModel)
 
 
+def test_old_checkpoint_buffers_are_ignored():
+    source, ours = model_pair(masked_lm=True)
+    state_dict = dict(source.state_dict())
+    state_dict["roberta.embeddings.position_ids"] = torch.arange(34)[None]
+    del state_dict["lm_head.decoder.bias"]  # lm_head.bias alone carries the output bias
+    loaded = roberta.load_transformers_state_dict(RobertaForMaskedLM(ours.config), state_dict)
+    assert torch.equal(loaded.lm_head.decoder.bias, source.lm_head.bias)
+
+
+def test_differing_output_biases_raise():
+    source, ours = model_pair(masked_lm=True)
+    state_dict = dict(source.state_dict())
+    state_dict["lm_head.decoder.bias"] = state_dict["lm_head.bias"] + 1.0
+    with pytest.raises(ValueError, match="lm_head.bias differs from lm_head.decoder.bias"):
+        roberta.load_transformers_state_dict(RobertaForMaskedLM(ours.config), state_dict)
+
+
 def test_unknown_key_raises():
     source, ours = model_pair()
     state_dict = dict(source.state_dict(), **{"encoder.layer.9.output.dense.weight": torch.zeros(1)})
