@@ -153,9 +153,9 @@ def _check_int(name: str, value: Any, minimum: int) -> None:
 class RobertaOutput:
     """Output of :class:`RobertaModel`.
 
-    ``hidden_states`` (on request) contains the embeddings' output then each
-    layer's output, ``num_hidden_layers + 1`` tensors; for Pre-LN the last one
-    is after the final LayerNorm, so it equals ``last_hidden_state``.
+    ``hidden_states`` (on request) contains ``num_hidden_layers + 1`` tensors:
+    the embeddings' output, then each layer's output. For Pre-LN the last one
+    is taken after the final LayerNorm, so it equals ``last_hidden_state``.
     """
 
     last_hidden_state: torch.Tensor  # (batch, seq, hidden)
