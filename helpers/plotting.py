@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 from cycler import cycler
+from matplotlib.figure import FigureBase
 
 # Okabe and Ito (2008), "Color Universal Design", a palette that stays
 # distinguishable under the common forms of colour blindness.
@@ -58,6 +59,8 @@ def use_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
-def is_opaque(figure) -> bool:
+def is_opaque(figure: FigureBase) -> bool:
     """Return True when ``figure`` has a fully opaque background."""
+    if not isinstance(figure, FigureBase):
+        raise TypeError(f"figure must be a matplotlib Figure, got {figure!r}; for an Axes ax, pass ax.figure")
     return mpl.colors.to_rgba(figure.get_facecolor())[3] == 1.0 and figure.patch.get_alpha() in (None, 1.0)

@@ -77,18 +77,34 @@ def select_scale(device: torch.device | str | None = None) -> str:
     ``RESIDUAL_SCALE`` overrides the choice. ``device`` defaults to
     :func:`select_device`.
     """
+    if device is not None:
+        device = _as_device(device)  # checked even where RESIDUAL_SCALE decides
     requested = os.environ.get(SCALE_ENV, "").strip().lower()
     if requested:
         if requested not in SCALES:
             raise ValueError(f"{SCALE_ENV}={requested!r} is not a scale; use one of {SCALES}")
         return requested
-    device = torch.device(device) if device is not None else select_device()
+    if device is None:
+        device = select_device()
     return "gpu" if device.type == "cuda" else "cpu"
+
+
+def _as_device(device: torch.device | str) -> torch.device:
+    if not isinstance(device, (torch.device, str)):
+        raise TypeError(
+            f"device must be a torch.device or a device name such as 'cpu' or 'cuda', got {device!r}"
+        )
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device={device!r} is not a device name; use cpu, cuda or cuda:N") from error
 
 
 def by_scale(cpu: T, gpu: T, scale: str | None = None) -> T:
     """Return ``cpu`` or ``gpu`` for the current scale (or for ``scale``)."""
     scale = select_scale() if scale is None else scale
+    if not isinstance(scale, str):
+        raise TypeError(f"scale must be one of the strings {SCALES} or None, got {scale!r}")
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     return gpu if scale == "gpu" else cpu
