@@ -49,12 +49,11 @@ def claim(statement: str, holds: bool, **measured: Any) -> None:
     ``measured`` names the values it was computed from, which both the
     confirmation and the error show.
     """
-    if not isinstance(statement, str) or not statement.strip():
-        raise ValueError(f"statement must be a non-empty string, got {statement!r}")
+    _check_statement(statement)
     if not isinstance(holds, (bool, np.bool_)):
         raise TypeError(
-            f"holds must be a bool (the result of a comparison), got {type(holds).__name__}; "
-            "compare the measured value against its threshold first"
+            f"holds must be a bool (the result of a comparison), got {holds!r} of type {type(holds).__name__}; "
+            "compare the measured value against its threshold first, and reduce an array with .all() or .any()"
         )
     details = f" ({_describe(measured)})" if measured else ""
     if not holds:
@@ -68,16 +67,17 @@ def claim_close(statement: str, actual: Any, expected: Any, *, atol: float) -> N
     Prints or raises with the maximum absolute difference, which is also the
     number to quote in the prose.
     """
-    if not (isinstance(atol, (int, float)) and atol >= 0 and math.isfinite(atol)):
+    _check_statement(statement)
+    if isinstance(atol, bool) or not (isinstance(atol, (int, float)) and atol >= 0 and math.isfinite(atol)):
         raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
-    actual_array = _as_float_array(actual)
-    expected_array = _as_float_array(expected)
+    actual_array = _as_float_array("actual", actual)
+    expected_array = _as_float_array("expected", expected)
     if actual_array.shape != expected_array.shape:
         raise ClaimError(
             f"claim failed: {statement} (shapes differ: {actual_array.shape} vs {expected_array.shape})"
         )
     if actual_array.size == 0:
-        raise ValueError(f"claim_close needs non-empty arrays for {statement!r}")
+        raise ValueError(f"claim_close needs non-empty arrays, got shape {actual_array.shape} for {statement!r}")
     difference = np.abs(actual_array - expected_array)
     max_abs_difference = float(np.max(difference)) if np.all(np.isfinite(difference)) else math.inf
     claim(statement, max_abs_difference <= atol, max_abs_diff=max_abs_difference, atol=atol)
@@ -85,13 +85,32 @@ def claim_close(statement: str, actual: Any, expected: Any, *, atol: float) -> N
 
 def claim_between(statement: str, value: float, low: float, high: float) -> None:
     """Check that ``low <= value <= high`` (for "about" statements)."""
+    _check_statement(statement)
+    for name, bound in (("low", low), ("high", high)):
+        if isinstance(bound, bool) or not isinstance(bound, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a real number, got {bound!r}")
+        if math.isnan(bound):
+            raise ValueError(f"{name} must be a number, got {bound!r}; pass -math.inf or math.inf for an open end")
     if low > high:
         raise ValueError(f"low must not exceed high, got low={low!r}, high={high!r}")
-    value = float(value)
+    value = _as_float_array("value", value)
+    if value.size != 1:
+        raise ValueError(f"value must be one number, got an array of shape {value.shape}; reduce it first")
+    value = float(value.item())
     claim(statement, bool(low <= value <= high), value=value, low=low, high=high)
 
 
-def _as_float_array(value: Any) -> np.ndarray:
+def _check_statement(statement: str) -> None:
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError(f"statement must be a non-empty string, got {statement!r}")
+
+
+def _as_float_array(name: str, value: Any) -> np.ndarray:
     if hasattr(value, "detach"):
         value = value.detach().cpu().double().numpy()
-    return np.asarray(value, dtype=np.float64)
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from error
