@@ -12,6 +12,7 @@ the difference would be rounding noise rather than a derivative.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +27,14 @@ def _as_float64(name: str, value: Any) -> np.ndarray:
     """Copy ``value`` (array-like or torch tensor) to a float64 array, rejecting non-finite values."""
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().double().numpy()
+    if value is None or isinstance(value, (str, bytes)):  # np.array would turn None into nan
+        raise TypeError(f"{name} must be an array of real numbers, got {value!r}")
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}") from error
+        raise TypeError(
+            f"{name} must be an array of real numbers, got {reprlib.repr(value)} of type {type(value).__name__}"
+        ) from error
     if array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); pass at least one element")
     if not np.all(np.isfinite(array)):
@@ -133,10 +138,10 @@ def check_gradient(
     """
     _check_positive("tolerance", tolerance)
     analytic = _as_float64("analytic_gradient", analytic_gradient)
-    x_shape = np.shape(x.detach() if hasattr(x, "detach") else x)
-    if analytic.shape != tuple(x_shape):
+    x = _as_float64("x", x)
+    if analytic.shape != x.shape:
         raise ValueError(
-            f"analytic_gradient has shape {analytic.shape} but x has shape {tuple(x_shape)}; "
+            f"analytic_gradient has shape {analytic.shape} but x has shape {x.shape}; "
             "the gradient of a scalar function has the shape of its input"
         )
     numeric = numerical_gradient(f, x, eps=eps)
