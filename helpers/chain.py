@@ -37,7 +37,8 @@ def apply_activation(activation: str, z: np.ndarray) -> tuple[np.ndarray, np.nda
     saturation: ``sigma'(z) = sigma(z) sigma(-z)`` and ``tanh'(z) = sech(z)^2``
     lose nothing to ``1 - 1.0``. ``relu'(0)`` is 0, as in torch.
     """
-    z = np.asarray(z, dtype=np.float64)
+    _check_activation(activation)
+    z = _as_float_array("z", z)
     if activation == "sigmoid":
         return expit(z), expit(z) * expit(-z)
     if activation == "tanh":
@@ -95,10 +96,9 @@ def layer_log10_grad_norms(
     _check_finite("bias", bias)
     if not isinstance(residual, (bool, np.bool_)):
         raise TypeError(f"residual must be True or False, got {residual!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation={activation!r} is not supported; use one of {ACTIVATIONS}")
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be a positive int, got {width!r}")
+    _check_activation(activation)
+    _check_count("width", width, low=1)
+    _check_count("seed", seed, low=0)
 
     rng = np.random.default_rng(seed)
     W = rng.normal(0.0, weight_scale / math.sqrt(width), size=(depth, width, width))
@@ -189,6 +189,7 @@ def _set_log10_ticks(ax, lowest: int, highest: int, floor: float | None) -> None
 
 def check_sigmoid_depth(answer: int) -> bool:
     """Check the smallest depth ``L`` at which the bound ``(|w|/4)^L`` for ``w = 2`` is below 1e-6."""
+    _check_answer(answer)
     expected = math.ceil(math.log(1e-6) / math.log(2 / 4))
     return _report(answer, expected, isinstance(answer, (int, np.integer)) and answer == expected,
                    hint="solve (1/2)^L < 1e-6 for the smallest integer L")  # fmt: skip
@@ -196,6 +197,8 @@ def check_sigmoid_depth(answer: int) -> bool:
 
 def check_he_uniform_bound(answer: float, width: int = 1000) -> bool:
     """Check the bound ``a`` of U[-a, a] that gives a ReLU layer of ``width`` inputs He's variance 2/width."""
+    _check_answer(answer)
+    _check_count("width", width, low=1)
     expected = math.sqrt(6 / width)
     correct = isinstance(answer, (int, float, np.floating)) and math.isclose(answer, expected, rel_tol=1e-3)
     return _report(answer, expected, correct, hint="U[-a, a] has variance a^2/3; set it equal to 2/width")
@@ -203,6 +206,9 @@ def check_he_uniform_bound(answer: float, width: int = 1000) -> bool:
 
 def check_path_count(answer: int, depth: int = 12, length: int = 4) -> bool:
     """Check how many of the 2^depth paths through a residual stack pass through exactly ``length`` branches."""
+    _check_answer(answer)
+    _check_count("depth", depth, low=1)
+    _check_count("length", length, low=0, high=depth)
     expected = math.comb(depth, length)
     correct = isinstance(answer, (int, np.integer)) and answer == expected
     return _report(answer, expected, correct, hint="a path chooses, for each block, the branch or the shortcut")
@@ -222,7 +228,10 @@ def check_tanh_layer_backward(backward: Callable) -> bool:
     if answer is None:
         print("No answer yet: make backward return dL/dx.")
         return False
-    answer = np.asarray(answer, dtype=np.float64)
+    try:
+        answer = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"backward returned {answer!r}; return dL/dx as an array of shape {x.shape}") from error
     if answer.shape != x.shape:
         print(f"Not yet: dL/dx must have the shape of x, {x.shape}, got {answer.shape}.")
         return False
@@ -250,6 +259,35 @@ def _check_depth(depth: int, max_depth: int | None) -> None:
         raise ValueError(f"depth must be a positive int, got {depth!r}")
     if max_depth is not None and depth > max_depth:
         raise ValueError(f"depth must be at most {max_depth} so that activations stay finite, got {depth}")
+
+
+def _check_activation(activation: str) -> None:
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a string, one of {ACTIVATIONS}, got {activation!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation={activation!r} is not supported; use one of {ACTIVATIONS}")
+
+
+def _check_count(name: str, value: int, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low or (high is not None and value > high):
+        upper = "" if high is None else f" and at most {high}"
+        raise ValueError(f"{name} must be at least {low}{upper}, got {value!r}")
+
+
+def _check_answer(answer) -> None:
+    if answer is not None and (isinstance(answer, bool) or not isinstance(answer, (int, float, np.integer, np.floating))):
+        raise TypeError(f"answer must be a number (int or float), or None before you have one, got {answer!r}")
+
+
+def _as_float_array(name: str, value) -> np.ndarray:
+    if value is None or isinstance(value, (str, bytes)):  # np.asarray would turn None into nan
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from error
 
 
 def _check_finite(name: str, value: float) -> None:
