@@ -33,14 +33,51 @@ FACTOR_ACTIVATIONS = ("linear", "relu", "tanh")
 
 
 def _check_positive_int(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_init(init: str) -> None:
+    if not isinstance(init, str):
+        raise TypeError(f"init must be a string, one of {INITS}, got {init!r}")
+    if init not in INITS:
+        raise ValueError(f"init={init!r} is not supported; use one of {INITS}")
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be in [0, 2**64), got {seed!r}")
+
+
+def _as_device(device: torch.device | str) -> torch.device:
+    if not isinstance(device, (torch.device, str)):
+        raise TypeError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {device!r}")
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device={device!r} is not a device name; use cpu, cuda or cuda:N") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} but torch finds no CUDA device; pass 'cpu'")
+    return device
 
 
 def init_weight_(weight: torch.Tensor, init: str, generator: torch.Generator | None = None) -> torch.Tensor:
     """Fill ``weight`` (shape ``(fan_out, fan_in)``) in place with the scheme ``init`` and return it."""
-    if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
-        raise ValueError(f"weight must be a 2-D tensor (fan_out, fan_in), got {type(weight).__name__}")
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"weight must be a 2-D torch.Tensor (fan_out, fan_in), got {type(weight).__name__}")
+    if weight.dim() != 2 or weight.numel() == 0:
+        raise ValueError(
+            f"weight must be a non-empty 2-D tensor (fan_out, fan_in), got shape {tuple(weight.shape)}"
+        )
+    if not weight.is_floating_point():
+        raise TypeError(f"weight must have a floating-point dtype, got {weight.dtype}; create it with dtype=torch.float32")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
+    _check_init(init)
     if init == "standard":
         bound = 1.0 / math.sqrt(weight.shape[1])
         return nn.init.uniform_(weight, -bound, bound, generator=generator)
@@ -55,14 +92,15 @@ def init_weight_(weight: torch.Tensor, init: str, generator: torch.Generator | N
 
 def weight_variance(init: str, fan_in: int, fan_out: int) -> float:
     """Return the variance of one weight under the scheme ``init``."""
+    _check_init(init)
+    _check_positive_int("fan_in", fan_in)
+    _check_positive_int("fan_out", fan_out)
     variances = {
         "standard": 1 / (3 * fan_in),
         "xavier": 2 / (fan_in + fan_out),
         "he": 2 / fan_in,
         "orthogonal": 1 / max(fan_in, fan_out),  # rows or columns of unit norm
     }
-    if init not in variances:
-        raise ValueError(f"init={init!r} is not supported; use one of {INITS}")
     return variances[init]
 
 
@@ -73,7 +111,8 @@ def per_layer_factor(init: str, activation: str, width: int) -> float:
     because its derivative depends on the activations, so it is rejected.
     """
     halving = {"linear": 1.0, "relu": 0.5}
-    if activation not in halving:
+    _check_positive_int("width", width)
+    if not isinstance(activation, str) or activation not in halving:
         raise ValueError(f"activation={activation!r} has no closed-form factor; use 'linear' or 'relu'")
     return math.sqrt(width * weight_variance(init, width, width) * halving[activation])
 
@@ -93,12 +132,13 @@ def jacobian_product_singular_values(
     matrix ``W_l``, so its Jacobian is ``J_l = diag(phi'(W_l x_l)) W_l``. The
     product is taken at one random input, in float64.
     """
-    if activation not in FACTOR_ACTIVATIONS:
+    _check_init(init)
+    if not isinstance(activation, str) or activation not in FACTOR_ACTIVATIONS:
         raise ValueError(f"activation={activation!r} is not supported; use one of {FACTOR_ACTIVATIONS}")
     _check_positive_int("width", width)
-    depths = sorted({int(depth) for depth in depths})
-    if not depths or depths[0] < 1:
-        raise ValueError(f"depths must be positive ints, got {depths!r}")
+    depths = _sorted_depths(depths)
+    _check_seed(seed)
+    device = _as_device(device)
     generator = torch.Generator(device).manual_seed(seed)
     x = torch.randn(width, generator=generator, dtype=torch.float64, device=device)
     jacobian = torch.eye(width, dtype=torch.float64, device=device)
@@ -119,6 +159,16 @@ def jacobian_product_singular_values(
     return singular_values
 
 
+def _sorted_depths(depths: Iterable[int]) -> list[int]:
+    if isinstance(depths, (str, bytes)) or not isinstance(depths, Iterable):
+        raise TypeError(f"depths must be a list of positive ints such as [1, 10, 20], got {depths!r}")
+    depths = list(depths)
+    bad = [depth for depth in depths if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1]
+    if not depths or bad:
+        raise ValueError(f"depths must be a non-empty list of positive ints such as [1, 10, 20], got {depths!r}")
+    return sorted({int(depth) for depth in depths})
+
+
 def singular_values(matrix: np.ndarray) -> np.ndarray:
     """Return the singular values of a square ``matrix`` as square roots of the eigenvalues of ``M M^T``.
 
@@ -126,6 +176,13 @@ def singular_values(matrix: np.ndarray) -> np.ndarray:
     an SVD for a 1000 x 1000 matrix. Singular values below about 1e-8 times the largest lose
     their accuracy, which does not matter for their mean.
     """
+    matrix = np.asarray(matrix)
+    if not np.issubdtype(matrix.dtype, np.number):
+        raise TypeError(f"matrix must be a square array of real numbers, got dtype {matrix.dtype}")
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
+        raise ValueError(f"matrix must be a non-empty square 2-D array, got shape {matrix.shape}")
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError("matrix contains NaN or infinite entries; pass a finite matrix")
     eigenvalues = np.linalg.eigvalsh(matrix @ matrix.T)
     return np.sqrt(np.clip(eigenvalues, 0.0, None))
 
@@ -156,6 +213,8 @@ def glorot_bengio_statistics(
         raise ValueError(f"init={init!r} is not one of Glorot and Bengio's schemes; use 'standard' or 'xavier'")
     for name, value in (("num_layers", num_layers), ("width", width), ("batch_size", batch_size), ("num_classes", num_classes)):
         _check_positive_int(name, value)
+    _check_seed(seed)
+    device = _as_device(device)
     generator = torch.Generator(device).manual_seed(seed)
     layers = [nn.Linear(width, width, device=device) for _ in range(num_layers)]
     output_layer = nn.Linear(width, num_classes, device=device)
