@@ -30,20 +30,40 @@ INITS = ("he", "xavier", "standard")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
 
+def _as_float_array(name: str, X: np.ndarray) -> np.ndarray:
+    if X is None or isinstance(X, (str, bytes)):  # np.asarray would turn None into nan
+        raise TypeError(f"{name} must be an array of real numbers, got {X!r}")
+    try:
+        return np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of real numbers, got {type(X).__name__}") from error
+
+
 def _as_batch(name: str, X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
+    X = _as_float_array(name, X)
     if X.ndim != 2:
         raise ValueError(f"{name} must have shape (batch, features), got shape {X.shape}; reshape it with X.reshape(len(X), -1)")
     return X
 
 
 def _check_positive_int(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {choices}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
 def _as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng must be a non-negative int seed, a np.random.Generator or None, got {rng!r}")
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
@@ -95,8 +115,7 @@ class Linear(Layer):
     ) -> None:
         _check_positive_int("in_features", in_features)
         _check_positive_int("out_features", out_features)
-        if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        _check_choice("init", init, INITS)
         rng = _as_generator(rng)
         shape = (in_features, out_features)
         if init == "he":
@@ -147,6 +166,7 @@ class Tanh(Layer):
     """``tanh(x)``."""
 
     def forward(self, X: np.ndarray) -> np.ndarray:
+        _as_float_array("X", X)  # only a check: np.tanh keeps the dtype of X
         self.Y = np.tanh(X)
         return self.Y
 
@@ -169,7 +189,7 @@ class Sigmoid(Layer):
     """The logistic sigmoid, computed without overflow."""
 
     def forward(self, X: np.ndarray) -> np.ndarray:
-        self.Y = sigmoid(X)
+        self.Y = sigmoid(_as_float_array("X", X))
         return self.Y
 
     def backward(self, dY: np.ndarray) -> np.ndarray:
@@ -181,6 +201,8 @@ class Sequential(Layer):
     """Layers applied in order; backward runs them in reverse."""
 
     def __init__(self, layers: Iterable[Layer]) -> None:
+        if isinstance(layers, Layer) or not isinstance(layers, Iterable):
+            raise TypeError(f"layers must be a list of Layers, got a {type(layers).__name__}; wrap one layer as Sequential([layer])")
         self.layers = list(layers)
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
@@ -221,7 +243,9 @@ class Residual(Layer):
     def __init__(self, block: Layer, scale: float = 1.0) -> None:
         if not isinstance(block, Layer):
             raise TypeError(f"block must be a helpers.numpy_nn.Layer, got {type(block).__name__}")
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)):
+            raise TypeError(f"scale must be a finite number, got {scale!r}")
+        if not math.isfinite(scale):
             raise ValueError(f"scale must be a finite number, got {scale!r}")
         self.block = block
         self.scale = float(scale)
@@ -251,7 +275,9 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     Subtracting each row's maximum first leaves the result unchanged and keeps
     every ``exp`` argument at most 0.
     """
-    logits = np.asarray(logits, dtype=np.float64)
+    logits = _as_float_array("logits", logits)
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ValueError(f"logits must have at least one class along the last axis, got shape {logits.shape}")
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
@@ -263,6 +289,8 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     labels. Because the loss is a mean, ``dlogits = (softmax - one_hot) / batch``.
     """
     logits = _as_batch("logits", logits)
+    if logits.shape[0] == 0 or logits.shape[1] == 0:
+        raise ValueError(f"logits has shape {logits.shape}; pass at least one example and one class")
     y = np.asarray(y)
     if y.shape != (logits.shape[0],) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"y must be integer labels of shape ({logits.shape[0]},), got {y.dtype} of shape {y.shape}")
@@ -277,11 +305,15 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
 
 
 def _check_learning_rate(lr: float) -> None:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
+        raise TypeError(f"lr must be a finite number > 0, got {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
 
 
 def _named_arrays(model: Layer | Sequence[Layer]) -> list[tuple[np.ndarray, np.ndarray]]:
+    if not isinstance(model, (Layer, Iterable)):
+        raise TypeError(f"step expects a Layer or a list of layers, got {model!r}")
     layers = [model] if isinstance(model, Layer) else list(model)
     pairs = []
     for layer in layers:
@@ -313,10 +345,15 @@ class Adam:
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         _check_learning_rate(lr)
+        real = (int, float, np.integer, np.floating)
+        if not isinstance(betas, (tuple, list, np.ndarray)) or not all(isinstance(beta, real) and not isinstance(beta, bool) for beta in betas):
+            raise TypeError(f"betas must be a tuple of two numbers such as (0.9, 0.999), got {betas!r}")
         if len(betas) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps!r}")
+        if isinstance(eps, bool) or not isinstance(eps, real):
+            raise TypeError(f"eps must be a small positive number such as 1e-8, got {eps!r}")
+        if not (math.isfinite(eps) and eps > 0):
+            raise ValueError(f"eps must be a finite number > 0 such as 1e-8, got {eps!r}")
         self.lr, self.betas, self.eps = lr, tuple(betas), eps
         self.t = 0
         self.moments: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -372,12 +409,17 @@ def mlp(
     _check_positive_int("in_features", in_features)
     _check_positive_int("width", width)
     _check_positive_int("num_classes", num_classes)
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 2:
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
+        raise TypeError(f"depth counts Linear layers and must be an int >= 2, got {depth!r}")
+    if depth < 2:
         raise ValueError(f"depth counts Linear layers and must be an int >= 2, got {depth!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    _check_choice("activation", activation, ACTIVATIONS)
+    if not isinstance(residual, (bool, np.bool_)):
+        raise TypeError(f"residual must be True or False, got {residual!r}")
     if branch_scale is not None and not residual:
-        raise ValueError("branch_scale only applies to residual blocks; pass residual=True or leave branch_scale unset")
+        raise ValueError(
+            f"branch_scale={branch_scale!r} only applies to residual blocks; pass residual=True or leave branch_scale unset"
+        )
     rng = _as_generator(rng)
     num_blocks = depth - 2
     if branch_scale is None:
