@@ -29,13 +29,37 @@ MAX_DEPTH = 200
 MAX_WIDTH = 1024
 
 
-def _check_int_range(name: str, value: int, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name} must be an int from {low} to {high}, got {value!r}")
+def _check_int_range(name: str, value: int, low: int, high: int | None = None) -> None:
+    expected = f"an int from {low} to {high}" if high is not None else f"an int >= {low}"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def _check_model(model: Layer) -> None:
+    if not isinstance(model, Layer):
+        raise TypeError(f"model must be a helpers.numpy_nn.Layer such as mlp(...), got {type(model).__name__}")
+
+
+def _check_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``X`` and ``y`` as arrays after checking that they are a batch of features and its labels."""
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"X must be an array of real numbers, got {type(X).__name__}") from error
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"X must be a non-empty array of shape (examples, features), got shape {X.shape}")
+    y = np.asarray(y)
+    if y.shape != (len(X),) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be integer labels of shape ({len(X)},), got {y.dtype} of shape {y.shape}")
+    return X, y
 
 
 def error_rate(model: Layer, X: np.ndarray, y: np.ndarray) -> float:
     """Return the fraction of examples whose largest logit is not the label."""
+    _check_model(model)
+    X, y = _check_data(X, y)
     return float(np.mean(model.forward(X).argmax(axis=1) != y))
 
 
@@ -55,8 +79,14 @@ def train(
     the full training set's mean loss and error rate at initialisation and
     after every epoch. ``rng`` shuffles the examples each epoch.
     """
+    _check_model(model)
+    X, y = _check_data(X, y)
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"optimizer must have a step(model) method, such as SGD(0.1), got {type(optimizer).__name__}")
     _check_int_range("epochs", epochs, 0, 10_000)
     _check_int_range("batch_size", batch_size, 1, len(X))
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a np.random.Generator such as np.random.default_rng(0), got {rng!r}")
     history = {"loss": [], "error": []}
 
     def record() -> None:
@@ -95,6 +125,8 @@ def train_mlp(
     order, so a plain network and its residual twin with the same seed start
     from the same weights and see the same batches.
     """
+    X, y = _check_data(X, y)
+    _check_int_range("seed", seed, 0)
     rng = np.random.default_rng(seed)
     model = mlp(depth, width, X.shape[1], NUM_CLASSES, residual=residual, rng=rng)
     return train(model, X, y, SGD(lr), epochs=epochs, batch_size=batch_size, rng=rng)
@@ -152,6 +184,7 @@ def gradient_profiles(depth: int, width: int, init: str = "he", seed: int = 0) -
     _check_int_range("width", width, 1, MAX_WIDTH)
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    _check_int_range("seed", seed, 0)
     X, y = _digits_batch()
     profiles = {}
     with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
@@ -171,6 +204,8 @@ def hidden_ratio(norms: np.ndarray) -> float:
     norms = np.asarray(norms, dtype=np.float64)
     if norms.ndim != 1 or norms.size < 2:
         raise ValueError(f"norms must be a 1-D array of at least 2 layers, got shape {norms.shape}")
+    if np.isnan(norms).any() or (norms < 0).any():
+        raise ValueError(f"norms must be non-negative numbers without NaN, got {norms!r}; pass the output of gradient_norms_by_layer")
     return float(norms[1] / norms[-1]) if norms[-1] > 0 else 0.0
 
 
@@ -221,14 +256,26 @@ def _report(answer, expected: float, correct: bool, hint: str) -> bool:
 def _as_answer(answer) -> float | None:
     if answer is None:
         return None
+    message = f"answer must be a number or None, got {answer!r} of type {type(answer).__name__}"
+    if isinstance(answer, (str, bytes, bool)):  # float("32") would accept text
+        raise TypeError(message)
     try:
         return float(answer)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"answer must be a number or None, got {type(answer).__name__}") from error
+        raise TypeError(message) from error
 
 
 def check_leaky_relu(layer: Layer, negative_slope: float = 0.01) -> bool:
     """Check a LeakyReLU layer: forward against the formula, backward against central differences."""
+    if isinstance(layer, type):
+        raise TypeError(f"layer must be an instance, got the class {layer.__name__}; pass {layer.__name__}()")
+    if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
+        raise TypeError(f"layer must have forward and backward methods, got {type(layer).__name__}")
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.floating)):
+        raise TypeError(f"negative_slope must be a finite number such as 0.01, got {negative_slope!r}")
+    if not math.isfinite(negative_slope):
+        raise ValueError(f"negative_slope must be a finite number such as 0.01, got {negative_slope!r}")
+
     rng = np.random.default_rng(0)
     X = rng.normal(size=(4, 6))
     X += np.sign(X) * 0.1  # keep every input away from the kink at 0
@@ -254,6 +301,7 @@ def check_leaky_relu(layer: Layer, negative_slope: float = 0.01) -> bool:
 
 def check_sum_bug_ratio(answer: float | None, batch_size: int = 32) -> bool:
     """Check the ratio analytic / numeric when the mean loss's ``dlogits`` is not divided by the batch size."""
+    _check_int_range("batch_size", batch_size, 1)
     value = _as_answer(answer)
     correct = value is not None and math.isclose(value, batch_size, rel_tol=1e-9)
     return _report(answer, batch_size, correct, "the loss averages over the batch; which factor did the gradient miss?")
@@ -261,6 +309,7 @@ def check_sum_bug_ratio(answer: float | None, batch_size: int = 32) -> bool:
 
 def check_total_growth(answer: float | None, num_blocks: int = 48) -> bool:
     """Check the expected growth of ``||x||^2`` through ``num_blocks`` branches scaled by ``1/sqrt(num_blocks)``."""
+    _check_int_range("num_blocks", num_blocks, 1)
     expected = (1 + 1 / num_blocks) ** num_blocks
     value = _as_answer(answer)
     correct = value is not None and math.isclose(value, expected, rel_tol=1e-3)
