@@ -7,6 +7,8 @@ Handwritten Digits" data set) together with the library.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.datasets import load_digits as sklearn_load_digits
 from sklearn.model_selection import train_test_split
@@ -32,14 +34,23 @@ def load_digits(
         raise ValueError(
             f"test_fraction must be in (0, 1), got {test_fraction!r}; pass for example 0.25 for a quarter of the data"
         )
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
+    if not 0 <= seed < 2**32:  # the range scikit-learn accepts for random_state
+        raise ValueError(f"seed must be in [0, 2**32), got {seed!r}")
     if not isinstance(images, (bool, np.bool_)):
         raise TypeError(f"images must be True or False, got {images!r}")
 
     digits = sklearn_load_digits()
     X = digits.data.astype(np.float64) / DIGITS_MAX_PIXEL  # (1797, 64)
     y = digits.target.astype(np.int64)
+    num_test = math.ceil(test_fraction * len(y))  # how train_test_split rounds
+    num_classes = len(np.unique(y))
+    if min(num_test, len(y) - num_test) < num_classes:
+        raise ValueError(
+            f"test_fraction={test_fraction!r} leaves {num_test} of {len(y)} examples for testing; a stratified split "
+            f"needs at least {num_classes} in each part, so pass a value from about 0.01 to 0.99"
+        )
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_fraction, random_state=int(seed), stratify=y
     )
