@@ -18,9 +18,9 @@ Grouping = int | Callable[[str], str] | None
 def group_name(parameter_name: str, group: Grouping) -> str:
     """Return the group a parameter belongs to.
 
-    ``group=None`` keeps each parameter on its own; an int ``k`` keeps the
-    first ``k`` dot-separated parts of the name (``"layers.3.ffn.output.weight"``
-    with ``k=2`` is ``"layers.3"``); a callable maps the name itself and must
+    ``group=None`` keeps each parameter on its own. An int ``k`` keeps the
+    first ``k`` dot-separated parts of the name, so ``"layers.3.ffn.output.weight"``
+    with ``k=2`` is ``"layers.3"``. A callable maps the name itself and must
     return a string.
     """
     if group is None:
