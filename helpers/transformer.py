@@ -5,23 +5,37 @@ Argument names follow ``transformers.RobertaConfig`` (``hidden_size``,
 ``layer_norm_eps``, ...) so that Part V's RoBERTa passes its config straight
 through. Two teaching switches change how each sublayer ``F`` is wrapped:
 
-===================  =========================  ======================
-``ln_position``      ``residual=True``           ``residual=False``
-===================  =========================  ======================
+====================  =========================  ======================
+``ln_position``       ``residual=True``           ``residual=False``
+====================  =========================  ======================
 ``"post"`` (RoBERTa)  ``x = LN(x + F(x))``        ``x = LN(F(x))``
 ``"pre"`` (GPT-2)     ``x = x + F(LN(x))``        ``x = F(LN(x))``
-===================  =========================  ======================
+``None``              ``x = x + F(x)``            ``x = F(x)``
+====================  =========================  ======================
+
+Three more options, off by default, turn a layer into the variants that
+notebook 04 measures:
+
+- ``rezero=True`` multiplies each branch by a learned scalar ``a`` that starts
+  at 0, so ``x = x + a F(x)`` with ``ln_position=None`` is ReZero
+  (Bachlechner et al. 2020, arXiv 2003.04887);
+- ``shortcut_scale=alpha`` multiplies the shortcut, so ``x = LN(alpha x + F(x))``
+  with ``ln_position="post"`` is DeepNorm (Wang et al. 2022, arXiv 2203.00555,
+  with :func:`deepnorm_constants` and :func:`deepnorm_init_`);
+- ``feed_forward=False`` keeps only the attention sublayer, the pure-attention
+  network of Dong et al. 2021 (arXiv 2103.03404).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-LN_POSITIONS = ("post", "pre")
+LN_POSITIONS = ("post", "pre")  # None, meaning no LayerNorm, is accepted too
 ACTIVATIONS = {
     "gelu": lambda: nn.GELU(),  # exact, erf-based: what RoBERTa uses
     "gelu_new": lambda: nn.GELU(approximate="tanh"),
@@ -29,14 +43,26 @@ ACTIVATIONS = {
 }
 
 
-def _check_positive_int(name: str, value: int) -> None:
+def check_positive_int(name: str, value: int) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int of at least 1."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
+def check_seed(seed: int) -> None:
+    """Raise ``ValueError`` unless ``seed`` is a non-negative int."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+
+
 def _check_probability(name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1), got {value!r}")
+
+
+def _check_bool(name: str, value: bool) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def additive_attention_mask(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
@@ -71,8 +97,8 @@ class MultiHeadSelfAttention(nn.Module):
         hidden_dropout_prob: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_positive_int("hidden_size", hidden_size)
-        _check_positive_int("num_attention_heads", num_attention_heads)
+        check_positive_int("hidden_size", hidden_size)
+        check_positive_int("num_attention_heads", num_attention_heads)
         if hidden_size % num_attention_heads:
             raise ValueError(
                 f"hidden_size={hidden_size} is not divisible by num_attention_heads={num_attention_heads}; "
@@ -94,16 +120,20 @@ class MultiHeadSelfAttention(nn.Module):
         # (batch, seq, hidden) -> (batch, heads, seq, head_size)
         return x.view(batch, seq, self.num_attention_heads, self.head_size).transpose(1, 2)
 
-    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def check_inputs(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> None:
         if hidden_states.dim() != 3:
             raise ValueError(
                 f"hidden_states must have shape (batch, seq, hidden), got {tuple(hidden_states.shape)}"
             )
-        batch, seq, hidden = hidden_states.shape
+        batch, seq, _ = hidden_states.shape
         if attention_mask is not None and tuple(attention_mask.shape) != (batch, seq):
             raise ValueError(
                 f"attention_mask has shape {tuple(attention_mask.shape)}, expected (batch, seq) = {(batch, seq)}"
             )
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        self.check_inputs(hidden_states, attention_mask)
+        batch, seq, hidden = hidden_states.shape
         query = self.split_heads(self.query(hidden_states))
         key = self.split_heads(self.key(hidden_states))
         value = self.split_heads(self.value(hidden_states))
@@ -113,6 +143,23 @@ class MultiHeadSelfAttention(nn.Module):
         # (batch, heads, seq, head_size) -> (batch, seq, hidden)
         context = context.transpose(1, 2).reshape(batch, seq, hidden)
         return self.dropout(self.output(context))
+
+    def attention_probs(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Return the attention weights ``softmax(Q K^T / sqrt(head_size))``, shaped (batch, heads, query, key).
+
+        Written out by hand for teaching; ``forward`` computes the same
+        weights inside ``scaled_dot_product_attention`` (without dropout).
+        """
+        self.check_inputs(hidden_states, attention_mask)
+        query = self.split_heads(self.query(hidden_states))
+        key = self.split_heads(self.key(hidden_states))
+        scores = query @ key.transpose(-1, -2) / math.sqrt(self.head_size)  # (batch, heads, seq, seq)
+        mask = additive_attention_mask(attention_mask, scores.dtype)
+        if mask is not None:
+            scores = scores + mask
+        return scores.softmax(dim=-1)
 
 
 class FeedForward(nn.Module):
@@ -126,8 +173,8 @@ class FeedForward(nn.Module):
         hidden_dropout_prob: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_positive_int("hidden_size", hidden_size)
-        _check_positive_int("intermediate_size", intermediate_size)
+        check_positive_int("hidden_size", hidden_size)
+        check_positive_int("intermediate_size", intermediate_size)
         _check_probability("hidden_dropout_prob", hidden_dropout_prob)
         if hidden_act not in ACTIVATIONS:
             raise ValueError(f"hidden_act={hidden_act!r} is not supported; use one of {sorted(ACTIVATIONS)}")
@@ -141,7 +188,13 @@ class FeedForward(nn.Module):
 
 
 class EncoderLayer(nn.Module):
-    """One encoder layer: self-attention then feed-forward, each wrapped by a residual and LayerNorm."""
+    """One encoder layer: self-attention then feed-forward, each wrapped by a residual and LayerNorm.
+
+    With ``ln_position=None`` the norms are ``nn.Identity``; with
+    ``feed_forward=False`` the attributes ``ffn`` and ``ffn_norm`` are None.
+    With ``rezero=True`` the scalars ``attention_resweight`` and
+    ``ffn_resweight`` (0 at initialisation) multiply the branches.
+    """
 
     def __init__(
         self,
@@ -153,42 +206,77 @@ class EncoderLayer(nn.Module):
         hidden_dropout_prob: float = 0.0,
         attention_probs_dropout_prob: float = 0.0,
         layer_norm_eps: float = 1e-5,
-        ln_position: str = "post",
+        ln_position: str | None = "post",
         residual: bool = True,
+        rezero: bool = False,
+        shortcut_scale: float = 1.0,
+        feed_forward: bool = True,
     ) -> None:
         super().__init__()
-        if ln_position not in LN_POSITIONS:
-            raise ValueError(f"ln_position={ln_position!r} is not supported; use 'post' (RoBERTa) or 'pre'")
-        if not isinstance(residual, bool):
-            raise TypeError(f"residual must be True or False, got {residual!r}")
+        if ln_position is not None and ln_position not in LN_POSITIONS:
+            raise ValueError(
+                f"ln_position={ln_position!r} is not supported; use 'post' (RoBERTa), 'pre' or None (no LayerNorm)"
+            )
+        _check_bool("residual", residual)
+        _check_bool("rezero", rezero)
+        _check_bool("feed_forward", feed_forward)
         if not (isinstance(layer_norm_eps, float) and layer_norm_eps > 0):
             raise ValueError(f"layer_norm_eps must be a positive float, got {layer_norm_eps!r}")
+        if (
+            isinstance(shortcut_scale, bool)
+            or not isinstance(shortcut_scale, (int, float))
+            or not 0 < shortcut_scale < math.inf
+        ):
+            raise ValueError(f"shortcut_scale must be a positive number (1.0 for a plain residual), got {shortcut_scale!r}")
         self.ln_position = ln_position
         self.residual = residual
+        self.shortcut_scale = float(shortcut_scale)
+
+        def norm() -> nn.Module:
+            return nn.Identity() if ln_position is None else nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+
         self.attention = MultiHeadSelfAttention(
             hidden_size, num_attention_heads, attention_probs_dropout_prob, hidden_dropout_prob
         )
-        self.attention_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
-        self.ffn = FeedForward(hidden_size, intermediate_size, hidden_act, hidden_dropout_prob)
-        self.ffn_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
+        self.attention_norm = norm()
+        self.attention_resweight = nn.Parameter(torch.zeros(())) if rezero else None
+        self.ffn = FeedForward(hidden_size, intermediate_size, hidden_act, hidden_dropout_prob) if feed_forward else None
+        self.ffn_norm = norm() if feed_forward else None
+        self.ffn_resweight = nn.Parameter(torch.zeros(())) if rezero and feed_forward else None
 
-    def sublayer(self, x: torch.Tensor, branch, norm: nn.LayerNorm) -> torch.Tensor:
+    def sublayer(
+        self,
+        x: torch.Tensor,
+        branch: Callable[[torch.Tensor], torch.Tensor],
+        norm: nn.Module,
+        resweight: nn.Parameter | None,
+    ) -> torch.Tensor:
         """Wrap one sublayer ``branch`` with the residual and LayerNorm this layer uses."""
-        if self.ln_position == "post":
-            branch_output = branch(x)
-            if self.residual:
-                return norm(x + branch_output)  # LN(x + F(x))
-            return norm(branch_output)  # LN(F(x))
-        branch_output = branch(norm(x))
+        if self.ln_position == "pre":
+            branch_output = branch(norm(x))  # F(LN(x))
+        else:
+            branch_output = branch(x)  # F(x)
+        if resweight is not None:
+            branch_output = resweight * branch_output  # ReZero: a F(x)
         if self.residual:
-            return x + branch_output  # x + F(LN(x))
-        return branch_output  # F(LN(x))
+            shortcut = x if self.shortcut_scale == 1.0 else self.shortcut_scale * x  # DeepNorm: alpha x
+            hidden_states = shortcut + branch_output  # the residual connection: x + F(x)
+        else:
+            hidden_states = branch_output
+        if self.ln_position == "post":
+            hidden_states = norm(hidden_states)  # LN(x + F(x))
+        return hidden_states
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         hidden_states = self.sublayer(
-            hidden_states, lambda x: self.attention(x, attention_mask), self.attention_norm
+            hidden_states,
+            lambda x: self.attention(x, attention_mask),
+            self.attention_norm,
+            self.attention_resweight,
         )
-        return self.sublayer(hidden_states, self.ffn, self.ffn_norm)
+        if self.ffn is None:
+            return hidden_states
+        return self.sublayer(hidden_states, self.ffn, self.ffn_norm, self.ffn_resweight)
 
 
 class Encoder(nn.Module):
@@ -196,7 +284,7 @@ class Encoder(nn.Module):
 
     def __init__(self, num_hidden_layers: int, hidden_size: int, **layer_options) -> None:
         super().__init__()
-        _check_positive_int("num_hidden_layers", num_hidden_layers)
+        check_positive_int("num_hidden_layers", num_hidden_layers)
         self.layers = nn.ModuleList(
             [EncoderLayer(hidden_size, **layer_options) for _ in range(num_hidden_layers)]
         )
@@ -210,7 +298,10 @@ class Encoder(nn.Module):
         attention_mask: torch.Tensor | None = None,
         output_hidden_states: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        """Run every layer; with ``output_hidden_states``, also return the input and each layer's output."""
+        """Run every layer; with ``output_hidden_states``, also return the input and each layer's output.
+
+        The last entry of the list is the stack's output, after ``final_norm``.
+        """
         all_hidden_states = [hidden_states]
         for layer in self.layers:
             hidden_states = layer(hidden_states, attention_mask)
@@ -234,6 +325,77 @@ def xavier_init_(module: nn.Module) -> nn.Module:
     return module
 
 
-def attention_scale(head_size: int) -> float:
-    """The 1/sqrt(d_head) factor that scaled dot-product attention applies."""
-    return 1.0 / math.sqrt(head_size)
+def deepnorm_constants(num_layers: int) -> tuple[float, float]:
+    """Return DeepNorm's ``(alpha, beta) = ((2N)^(1/4), (8N)^(-1/4))`` for an encoder of ``N`` layers.
+
+    ``alpha`` scales the shortcut, ``x = LN(alpha x + F(x))``, and ``beta``
+    scales the initial weights of the value, attention output and
+    feed-forward projections (Wang et al. 2022, encoder-only case).
+    """
+    check_positive_int("num_layers", num_layers)
+    return (2 * num_layers) ** 0.25, (8 * num_layers) ** -0.25
+
+
+def deepnorm_init_(encoder: Encoder, beta: float) -> Encoder:
+    """Initialise ``encoder`` as DeepNorm does: Xavier-normal weights, with gain ``beta`` on the branches' outputs.
+
+    Query and key keep gain 1; value, attention output and both feed-forward
+    projections get gain ``beta``. Biases are zero, LayerNorm is (1, 0).
+    """
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"encoder must be a helpers.transformer.Encoder, got {type(encoder).__name__}")
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+        raise ValueError(f"beta must be a positive number such as deepnorm_constants(num_layers)[1], got {beta!r}")
+    xavier_init_(encoder)
+    for layer in encoder.layers:
+        attention = layer.attention
+        for linear in (attention.query, attention.key):
+            nn.init.xavier_normal_(linear.weight, gain=1.0)
+        scaled = [attention.value, attention.output]
+        if layer.ffn is not None:
+            scaled += [layer.ffn.intermediate, layer.ffn.output]
+        for linear in scaled:
+            nn.init.xavier_normal_(linear.weight, gain=beta)
+    return encoder
+
+
+# The encoders that notebook 04 compares, by name.
+VARIANTS = {
+    "post": "LN(x + F(x)), as in RoBERTa",
+    "pre": "x + F(LN(x)), as in GPT-2",
+    "rezero": "x + a F(x) with a = 0 at initialisation and no LayerNorm (ReZero)",
+    "deepnorm": "LN(alpha x + F(x)) with branches initialised with gain beta (DeepNorm)",
+}
+
+
+def build_encoder(
+    variant: str,
+    num_layers: int,
+    hidden_size: int,
+    num_attention_heads: int,
+    intermediate_size: int,
+    *,
+    init: str = "xavier",
+    **layer_options,
+) -> Encoder:
+    """Build an :class:`Encoder` of one of :data:`VARIANTS`.
+
+    ``init="xavier"`` applies :func:`xavier_init_`, ``init="pytorch"`` keeps
+    PyTorch's default initialisation. DeepNorm always uses its own
+    initialisation, :func:`deepnorm_init_`.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant={variant!r} is not supported; use one of {list(VARIANTS)}")
+    if init not in ("xavier", "pytorch"):
+        raise ValueError(f"init={init!r} is not supported; use 'xavier' or 'pytorch'")
+    check_positive_int("num_layers", num_layers)
+    options = dict(num_attention_heads=num_attention_heads, intermediate_size=intermediate_size, **layer_options)
+    if variant == "deepnorm":
+        alpha, beta = deepnorm_constants(num_layers)
+        encoder = Encoder(num_layers, hidden_size, ln_position="post", shortcut_scale=alpha, **options)
+        return deepnorm_init_(encoder, beta)
+    if variant == "rezero":
+        encoder = Encoder(num_layers, hidden_size, ln_position=None, rezero=True, **options)
+    else:
+        encoder = Encoder(num_layers, hidden_size, ln_position=variant, **options)
+    return xavier_init_(encoder) if init == "xavier" else encoder
