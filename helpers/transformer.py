@@ -75,6 +75,13 @@ def additive_attention_mask(attention_mask: torch.Tensor | None, dtype: torch.dt
     """
     if attention_mask is None:
         return None
+    if not isinstance(attention_mask, torch.Tensor):
+        raise TypeError(
+            f"attention_mask must be a torch.Tensor of shape (batch, seq) or None, "
+            f"got {type(attention_mask).__name__}"
+        )
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point dtype such as torch.float32, got {dtype!r}")
     if attention_mask.dim() != 2:
         raise ValueError(
             f"attention_mask must have shape (batch, seq) with 1 for tokens and 0 for padding, "
@@ -125,7 +132,12 @@ class MultiHeadSelfAttention(nn.Module):
             raise ValueError(
                 f"hidden_states must have shape (batch, seq, hidden), got {tuple(hidden_states.shape)}"
             )
-        batch, seq, _ = hidden_states.shape
+        batch, seq, hidden = hidden_states.shape
+        if hidden != self.query.in_features:
+            raise ValueError(
+                f"hidden_states has hidden size {hidden}, but this layer was built for "
+                f"hidden_size={self.query.in_features}; pass (batch, seq, {self.query.in_features})"
+            )
         if attention_mask is not None and tuple(attention_mask.shape) != (batch, seq):
             raise ValueError(
                 f"attention_mask has shape {tuple(attention_mask.shape)}, expected (batch, seq) = {(batch, seq)}"
@@ -184,6 +196,11 @@ class FeedForward(nn.Module):
         self.dropout = nn.Dropout(hidden_dropout_prob)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if hidden_states.shape[-1] != self.intermediate.in_features:
+            raise ValueError(
+                f"hidden_states has hidden size {hidden_states.shape[-1]}, but this network was built for "
+                f"hidden_size={self.intermediate.in_features}; pass (..., {self.intermediate.in_features})"
+            )
         return self.dropout(self.output(self.activation(self.intermediate(hidden_states))))
 
 
@@ -315,6 +332,8 @@ class Encoder(nn.Module):
 
 def xavier_init_(module: nn.Module) -> nn.Module:
     """Xavier-uniform weights and zero biases for every Linear, LayerNorm at (1, 0)."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     for sub in module.modules():
         if isinstance(sub, nn.Linear):
             nn.init.xavier_uniform_(sub.weight)
