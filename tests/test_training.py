@@ -367,3 +367,15 @@ def test_rate_self_check_rejects_single_number():
 def test_rate_self_check_without_answer(capsys):
     assert not check_learning_rates(None)
     assert "No answer yet" in capsys.readouterr().out
+
+
+def test_bfloat16_autocast_step_on_cpu():
+    # The CUDA path autocasts to bfloat16; CPU autocast runs the same code path.
+    model = tiny_model()
+    batch = masked_batch()
+    expected = reference_norms(model, batch)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss, norms = training_step(model, batch, optimizer, mixed_precision("cpu")[1], autocast_dtype=torch.bfloat16)
+    assert math.isfinite(loss)
+    for name in expected:
+        assert norms[name] == pytest.approx(expected[name], rel=0.1), name
