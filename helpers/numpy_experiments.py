@@ -159,6 +159,8 @@ def input_output_jacobian(model: Layer, x: np.ndarray) -> np.ndarray:
     each example of a batch being computed independently, which holds for
     every layer of :mod:`helpers.numpy_nn`.
     """
+    if not isinstance(model, Layer):
+        raise TypeError(f"model must be a helpers.numpy_nn.Layer such as Sequential, got {type(model).__name__}")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"x must be one example of shape (in_features,), got shape {x.shape}")

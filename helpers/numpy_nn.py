@@ -140,6 +140,8 @@ class Linear(Layer):
 
     def backward(self, dY: np.ndarray) -> np.ndarray:
         X = self._saved("X")
+        if np.shape(dY) != (X.shape[0], self.W.shape[1]):
+            raise ValueError(f"dY must have shape {(X.shape[0], self.W.shape[1])}, like the last output, got shape {np.shape(dY)}")
         self.dW = X.T @ dY  # sums over the batch: dY already carries the loss's 1/batch
         self.db = dY.sum(axis=0)
         return dY @ self.W.T
@@ -155,6 +157,7 @@ class ReLU(Layer):
     """``max(0, x)``; its derivative at 0 is taken as 0."""
 
     def forward(self, X: np.ndarray) -> np.ndarray:
+        X = _as_float_array("X", X)
         self.mask = X > 0
         return np.where(self.mask, X, 0.0)
 
@@ -180,7 +183,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     ``exp`` only ever sees ``-|z|``, which is at most 0: for ``z >= 0`` the
     usual formula is used, for ``z < 0`` the equal ``exp(z) / (1 + exp(z))``.
     """
-    z = np.asarray(z, dtype=np.float64)
+    z = _as_float_array("z", z)
     e = np.exp(-np.abs(z))  # in [0, 1], so it cannot overflow; underflow to 0 raises no warning
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
