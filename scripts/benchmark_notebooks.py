@@ -270,9 +270,9 @@ Every notebook must run at CPU scale within {NOTEBOOK_WALL_BUDGET_S:.0f} s of wa
 2-core machine, the whole series within {SERIES_WALL_BUDGET_S:.0f} s, and each kernel within
 {KERNEL_MEMORY_BUDGET_MB:.0f} MB (1.5 GB) of peak memory.
 
-`{COMMAND}` runs `{SCRIPT_COMMAND}`. It executes each notebook
-in a fresh kernel started in `notebooks/`, with `RESIDUAL_SCALE=cpu RESIDUAL_DEVICE=cpu
-HF_HUB_OFFLINE=1`, and does not write the notebook back.
+`{COMMAND}` runs `{SCRIPT_COMMAND}`.
+It executes each notebook in a fresh kernel started in `notebooks/`, with
+`RESIDUAL_SCALE=cpu RESIDUAL_DEVICE=cpu HF_HUB_OFFLINE=1`, and does not write the notebook back.
 
 - Wall time runs from the kernel's start to the end of the last cell.
 - Kernel CPU time is the user plus system time of the kernel process and its finished child
