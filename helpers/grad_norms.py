@@ -39,12 +39,14 @@ def group_name(parameter_name: str, group: Grouping) -> str:
 
 
 def squared_norm(grad: torch.Tensor) -> torch.Tensor:
-    """Return the squared L2 norm of a dense or sparse gradient as a float64 CPU scalar."""
+    """Return the squared L2 norm of a dense or sparse gradient as a float64 scalar on its device."""
+    if not isinstance(grad, torch.Tensor):
+        raise TypeError(f"grad must be a torch.Tensor, got {type(grad).__name__}")
     if grad.is_sparse:
         # An uncoalesced sparse gradient can hold one index several times, and
         # those entries must be summed before they are squared.
         grad = grad.coalesce().values()
-    return torch.linalg.vector_norm(grad.detach(), dtype=torch.float64).pow(2).cpu()
+    return torch.linalg.vector_norm(grad.detach(), dtype=torch.float64).pow(2)
 
 
 def grad_norms(module: nn.Module, group: Grouping = None) -> dict[str, float]:
@@ -67,11 +69,14 @@ def grad_norms(module: nn.Module, group: Grouping = None) -> dict[str, float]:
             "no parameter has a gradient: call grad_norms after loss.backward() "
             "and before optimizer.zero_grad()"
         )
+    device = trainable[0][1].device
     squared: dict[str, torch.Tensor] = {}
     for name, parameter in trainable:
         key = group_name(name, group)
-        total = squared.get(key, torch.zeros((), dtype=torch.float64))
+        total = squared.get(key, torch.zeros((), dtype=torch.float64, device=device))
         if parameter.grad is not None:
-            total = total + squared_norm(parameter.grad)
+            total = total + squared_norm(parameter.grad).to(device)
         squared[key] = total
-    return {key: float(value.sqrt()) for key, value in squared.items()}
+    # One transfer for all groups: on a GPU, a .item() per group would wait for the device each time.
+    norms = torch.stack(list(squared.values())).sqrt().tolist()
+    return dict(zip(squared, norms))
