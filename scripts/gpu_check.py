@@ -1,7 +1,7 @@
 """Run notebook 05 at GPU scale and the encoder benchmark on a CUDA machine, and print the figures.
 
 Usage:
-    python scripts/gpu_check.py                 # on a CUDA machine; about 3 to 5 minutes on one GPU
+    python scripts/gpu_check.py                 # on a CUDA machine; estimated 3 to 5 minutes on one GPU
     python scripts/gpu_check.py --out DIR       # also keep the executed notebook and the benchmark table
     python scripts/gpu_check.py --dry-run       # on a CPU: the same steps at CPU scale, to test this script
 
