@@ -8,6 +8,8 @@ in the environment win.
 import os
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parent
 
 for name, value in {
@@ -17,6 +19,11 @@ for name, value in {
     "RESIDUAL_DEVICE": "cpu",
 }.items():
     os.environ.setdefault(name, value)
+
+# The unit tests build tiny models, for which a second thread costs more in
+# synchronisation than it gains, many times more on a busy machine. The
+# notebooks' kernels are separate processes and keep their own setting.
+torch.set_num_threads(1)
 
 
 def pytest_configure(config):
