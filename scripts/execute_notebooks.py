@@ -29,6 +29,7 @@ def execute(path: Path, timeout: int) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,  # nbclient 0.11 raises KeyError on Output widgets when False
+        record_timing=False,  # keeps run times out of the stored cell metadata
     )
     start = time.perf_counter()
     client.execute()
