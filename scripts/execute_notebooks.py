@@ -23,6 +23,8 @@ from nbclient.exceptions import CellExecutionError
 def execute(path: Path, timeout: int) -> float:
     """Execute one notebook in place and return its wall time in seconds."""
     notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)  # run times an older run may have stored
     client = NotebookClient(
         notebook,
         timeout=timeout,
