@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
 from scipy.special import expit
 
+from helpers.checks import report_answer
 from helpers.gradcheck import check_gradient
 from helpers.plotting import PALETTE, PLAIN, RESIDUAL
 
@@ -191,7 +192,7 @@ def check_sigmoid_depth(answer: int) -> bool:
     """Check the smallest depth ``L`` at which the bound ``(|w|/4)^L`` for ``w = 2`` is below 1e-6."""
     _check_answer(answer)
     expected = math.ceil(math.log(1e-6) / math.log(2 / 4))
-    return _report(answer, expected, isinstance(answer, (int, np.integer)) and answer == expected,
+    return report_answer(answer, expected, isinstance(answer, (int, np.integer)) and answer == expected,
                    hint="solve (1/2)^L < 1e-6 for the smallest integer L")  # fmt: skip
 
 
@@ -201,7 +202,7 @@ def check_he_uniform_bound(answer: float, width: int = 1000) -> bool:
     _check_count("width", width, low=1)
     expected = math.sqrt(6 / width)
     correct = isinstance(answer, (int, float, np.floating)) and math.isclose(answer, expected, rel_tol=1e-3)
-    return _report(answer, expected, correct, hint="U[-a, a] has variance a^2/3; set it equal to 2/width")
+    return report_answer(answer, expected, correct, hint="U[-a, a] has variance a^2/3; set it equal to 2/width")
 
 
 def check_path_count(answer: int, depth: int = 12, length: int = 4) -> bool:
@@ -211,7 +212,7 @@ def check_path_count(answer: int, depth: int = 12, length: int = 4) -> bool:
     _check_count("length", length, low=0, high=depth)
     expected = math.comb(depth, length)
     correct = isinstance(answer, (int, np.integer)) and answer == expected
-    return _report(answer, expected, correct, hint="a path chooses, for each block, the branch or the shortcut")
+    return report_answer(answer, expected, correct, hint="a path chooses, for each block, the branch or the shortcut")
 
 
 def check_tanh_layer_backward(backward: Callable) -> bool:
@@ -244,14 +245,6 @@ def check_tanh_layer_backward(backward: Callable) -> bool:
     return result.passed
 
 
-def _report(answer, expected, correct: bool, hint: str) -> bool:
-    if answer is None:
-        print("No answer yet: replace None with your answer.")
-    elif correct:
-        print(f"Correct: {expected:.4g}.")
-    else:
-        print(f"Not yet: {answer!r} is not right. Hint: {hint}.")
-    return correct
 
 
 def _check_depth(depth: int, max_depth: int | None) -> None:

@@ -114,3 +114,19 @@ def _as_float_array(name: str, value: Any) -> np.ndarray:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from error
+
+
+def report_answer(answer: Any, expected: Any, correct: bool, hint: str) -> bool:
+    """Print an exercise self-check's verdict and return whether ``answer`` is right.
+
+    ``None`` means the learner has not answered yet. ``expected`` (a number)
+    is shown only once the answer is right, and ``hint`` only when it is wrong.
+    """
+    if answer is None:
+        print("No answer yet: replace None with your answer.")
+    elif correct:
+        print(f"Correct: {expected:.4g}.")
+    else:
+        print(f"Not yet: {answer!r} is not right. Hint: {hint}.")
+    return bool(correct)
+

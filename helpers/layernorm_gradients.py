@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from helpers.checks import report_answer
 from helpers.plotting import POST_LN, PRE_LN
 from helpers.transformer import LN_POSITIONS, Encoder, check_positive_int, check_seed, xavier_init_
 
@@ -182,12 +183,9 @@ def check_layernorm_backward(backward: Callable) -> bool:
 
 
 def _report(answer: float | None, expected: float, hint: str) -> bool:
-    if answer is None:
-        print("No answer yet: replace None with your answer.")
-        return False
-    correct = isinstance(answer, (int, float)) and not isinstance(answer, bool) and math.isclose(answer, expected, rel_tol=1e-2)
-    if correct:
-        print(f"Correct: {expected:.4g}.")
-    else:
-        print(f"Not yet: {answer!r} is not right. Hint: {hint}.")
-    return correct
+    correct = (
+        isinstance(answer, (int, float))
+        and not isinstance(answer, bool)
+        and math.isclose(answer, expected, rel_tol=1e-2)
+    )
+    return report_answer(answer, expected, correct, hint)

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
 from helpers.data import load_digits
+from helpers.checks import report_answer
 from helpers.gradcheck import check_gradient
 from helpers.numpy_nn import SGD, INITS, Layer, Sequential, mlp, softmax_cross_entropy
 from helpers.plotting import PALETTE, PLAIN, RESIDUAL
@@ -245,14 +246,6 @@ def plot_gradient_profiles(depth: int = 50, width: int = 8, init: str = "he", se
 # Self-checks for the notebook's exercises. Each prints what it found and returns True when the answer is right.
 
 
-def _report(answer, expected: float, correct: bool, hint: str) -> bool:
-    if answer is None:
-        print("No answer yet: replace None with your answer.")
-    elif correct:
-        print(f"Correct: {expected:.4g}.")
-    else:
-        print(f"Not yet: {answer!r} is not right. Hint: {hint}.")
-    return bool(correct)
 
 
 def _as_answer(answer) -> float | None:
@@ -306,7 +299,7 @@ def check_sum_bug_ratio(answer: float | None, batch_size: int = 32) -> bool:
     _check_int_range("batch_size", batch_size, 1)
     value = _as_answer(answer)
     correct = value is not None and math.isclose(value, batch_size, rel_tol=1e-9)
-    return _report(answer, batch_size, correct, "the loss averages over the batch; which factor did the gradient miss?")
+    return report_answer(answer, batch_size, correct, "the loss averages over the batch; which factor did the gradient miss?")
 
 
 def check_total_growth(answer: float | None, num_blocks: int = 48) -> bool:
@@ -315,4 +308,4 @@ def check_total_growth(answer: float | None, num_blocks: int = 48) -> bool:
     expected = (1 + 1 / num_blocks) ** num_blocks
     value = _as_answer(answer)
     correct = value is not None and math.isclose(value, expected, rel_tol=1e-3)
-    return _report(answer, expected, correct, f"each block multiplies the expected square by 1 + 1/{num_blocks}")
+    return report_answer(answer, expected, correct, f"each block multiplies the expected square by 1 + 1/{num_blocks}")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.checks import ClaimError, claim, claim_between, claim_close, format_value
+from helpers.checks import ClaimError, claim, claim_between, claim_close, format_value, report_answer
 
 
 def test_claim_prints_statement_and_values(capsys):
@@ -84,3 +84,18 @@ def test_format_value_uses_three_significant_digits():
     assert format_value(torch.tensor([1.23456, 2.0])) == "[1.23, 2]"
     assert format_value(True) == "True"
     assert format_value([1, 2.5]) == "[1, 2.5]"
+
+
+def test_report_answer_without_answer(capsys):
+    assert report_answer(None, 2.0, False, "think") is False
+    assert capsys.readouterr().out == "No answer yet: replace None with your answer.\n"
+
+
+def test_report_answer_correct_shows_expected(capsys):
+    assert report_answer(0.25, 0.25, True, "think") is True
+    assert capsys.readouterr().out == "Correct: 0.25.\n"
+
+
+def test_report_answer_wrong_shows_hint(capsys):
+    assert report_answer(3, 4, False, "count again") is False
+    assert capsys.readouterr().out == "Not yet: 3 is not right. Hint: count again.\n"
