@@ -45,9 +45,9 @@ def _describe(measured: dict[str, Any]) -> str:
 def claim(statement: str, holds: bool, **measured: Any) -> None:
     """Check a claim: print ``OK: statement (measured)`` or raise ``ClaimError``.
 
-    ``holds`` is the result of the comparison that proves the statement;
-    ``measured`` names the values it was computed from, which both the
-    confirmation and the error show.
+    ``holds`` is the result of the comparison that proves the statement.
+    ``measured`` names the values it was computed from, and both the
+    confirmation and the error show them.
     """
     _check_statement(statement)
     if not isinstance(holds, (bool, np.bool_)):

@@ -156,7 +156,7 @@ def check_layernorm_backward(backward: Callable) -> bool:
     """Check that ``backward(z, grad_output, eps)`` returns ``dL/dz`` for ``y = LN(z)`` (gain 1, bias 0).
 
     ``z`` and ``grad_output`` are float64 tensors of shape ``(tokens, d)``;
-    the answer is compared with autograd through ``torch.nn.functional.layer_norm``.
+    The answer is compared with autograd through ``torch.nn.functional.layer_norm``.
     """
     if not callable(backward):
         raise TypeError(f"backward must be a function backward(z, grad_output, eps), got {type(backward).__name__}")

@@ -2,10 +2,10 @@
 
 Usage: python scripts/execute_notebooks.py notebooks/*.ipynb
 
-Each notebook runs top to bottom in a fresh kernel started in its own folder
-(as nbval does), with the environment of this process; `make execute` sets
-the CPU scale and offline mode. Widget state is not stored, because GitHub
-cannot render it and it only makes the files larger.
+Each notebook runs top to bottom in a fresh kernel started in its own folder,
+as nbval does, with the environment of this process. `make execute` sets the
+CPU scale and offline mode. Widget state is dropped before the notebook is
+written, because GitHub cannot render it and it only makes the files larger.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Checks of the committed notebooks as files, and of how nbval runs them.
 
-nbval itself executes every notebook (pyproject's testpaths include notebooks/);
-these tests check what nbval does not: that the stored outputs come from one
-clean run, that every notebook shares the same setup cell and badges, that a
-wrong stored output fails nbval, and that the runs do not depend on the folder
-they start from.
+nbval itself executes every notebook, because pyproject's testpaths include
+notebooks/. These tests check what nbval does not. The stored outputs come from
+one clean run, and every notebook shares the same setup cell and badges. A
+wrong stored output fails nbval, and the runs do not depend on the folder they
+start from.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ class TestStoredNotebook:
         setup = code_cells(read(path))[0].source
         assert f'REPOSITORY = "{repository_url()}"' in setup
         assert 'f"torch=={torch.__version__}"' in setup
-        assert "--upgrade" not in setup and " -U" not in setup
+        assert "--upgrade" not in setup
+        assert " -U" not in setup
 
     def test_lesson_sections(self, path):
         text = "\n".join(cell.source for cell in read(path).cells if cell.cell_type == "markdown")
